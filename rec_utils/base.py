@@ -235,7 +235,7 @@ def top_k_frame(
     k = min(k, scores.shape[1])
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     top = np.take_along_axis(scores, order, axis=1)
-    valid = np.isfinite(top)
+    valid = top > -np.inf  # NaN was set to -inf; +inf is a valid best score
     n_rows = valid.sum(axis=1)
     ranks = np.tile(np.arange(1, k + 1), (len(user_ids), 1))
     return pd.DataFrame(
