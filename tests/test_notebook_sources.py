@@ -42,7 +42,11 @@ def test_skeleton(path):
     for name in ("SEED", "SMOKE", "K"):
         assert f"{name} =" in source, f"{path.name}: parameter {name} missing"
     headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
-    assert any(h.startswith("## 0") for h in headings), f"{path.name}: no '## 0' section"
+    assert any(h.startswith("## 0") for h in headings), (
+        f"{path.name}: no '## 0' section"
+    )
     assert any(h.startswith("## Summary") for h in headings)
     assert any(h.startswith("## References") for h in headings)
-    assert "record_metrics(" in "".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "record_metrics(" in "".join(
+        c.source for c in nb.cells if c.cell_type == "code"
+    )

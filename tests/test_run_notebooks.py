@@ -23,8 +23,12 @@ def _write(path, *sources):
 
 
 def test_failing_cell_is_named(tmp_path):
-    path = _write(tmp_path / "07_broken.ipynb", "x = 1", "raise ValueError('bad value 42')")
-    with pytest.raises(NotebookError, match=r"07_broken\.ipynb.*ValueError.*bad value 42"):
+    path = _write(
+        tmp_path / "07_broken.ipynb", "x = 1", "raise ValueError('bad value 42')"
+    )
+    with pytest.raises(
+        NotebookError, match=r"07_broken\.ipynb.*ValueError.*bad value 42"
+    ):
         execute(path, tmp_path / "out", {"SMOKE": True}, timeout=60)
 
 
