@@ -1,4 +1,4 @@
-"""Every notebook source is committed clean: no outputs, the python3 kernel, the skeleton."""
+"""Notebook sources are committed clean: no outputs, python3 kernel, the skeleton."""
 
 from __future__ import annotations
 
