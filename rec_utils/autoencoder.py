@@ -491,7 +491,9 @@ def genre_prediction_score(
 def cosine_neighbours(features, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest rows of every row by cosine similarity, itself excluded.
 
-    Ties go to the lower row index. An all-zero row has similarity 0 to all.
+    Ties go to the lower row index. An all-zero row has similarity 0 to all and
+    is ranked after every non-zero row, so it is nobody's neighbour unless fewer
+    than ``k`` other rows are non-zero.
 
     Returns:
         ``(indices, similarities)``, both of shape (n, k), nearest first.
@@ -502,7 +504,9 @@ def cosine_neighbours(features, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     F = np.divide(F, norms, out=np.zeros_like(F), where=norms > 0)
     sims = F @ F.T
     np.fill_diagonal(sims, -np.inf)
-    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    ranking = sims.copy()
+    ranking[:, norms.ravel() == 0] = -np.inf
+    order = np.argsort(-ranking, axis=1, kind="stable")[:, :k]
     return order, np.take_along_axis(sims, order, axis=1)
 
 

@@ -30,8 +30,10 @@ def stratified_split(
     Each row gets one uniform number from the legacy NumPy generator
     ``RandomState(seed)``, drawn over the frame in its given order; inside each
     group the rows are ordered by that number and the first
-    ``round(ratio * group_size)`` go to train (NumPy rounding, half to even).
-    A group of one row keeps it in train whenever ``ratio > 0.5``.
+    ``max(1, round(ratio * group_size))`` go to train (NumPy rounding, half to
+    even). Every group keeps at least one training row, so a user with a single
+    rating stays in training and, with ``by="user"``, no test user lacks
+    training rows, whatever the ratio (at ``ratio=0.75`` the floor never binds).
 
     With ``by="item"``, ``seed=42`` and MovieLens-100K in its original file order
     this reproduces the published benchmark split: 75,066 train and 24,934 test
@@ -53,7 +55,8 @@ def stratified_split(
     rank = frame.groupby("group", sort=False).cumcount().to_numpy() + 1
     size = frame.groupby("group", sort=False)["draw"].transform("size").to_numpy()
     in_train = np.zeros(len(df), dtype=bool)
-    in_train[frame["pos"].to_numpy()] = rank <= np.round(ratio * size)
+    n_train = np.maximum(np.round(ratio * size), 1)
+    in_train[frame["pos"].to_numpy()] = rank <= n_train
     return df[in_train].copy(), df[~in_train].copy()
 
 

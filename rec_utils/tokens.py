@@ -688,6 +688,12 @@ def user_documents(
     return series
 
 
+def _row_norms(vectors: np.ndarray | sp.spmatrix) -> np.ndarray:
+    if sp.issparse(vectors):
+        return np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
+    return np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)
+
+
 def nearest_neighbours(
     vectors: np.ndarray | sp.spmatrix,
     labels: Sequence[Any],
@@ -705,7 +711,9 @@ def nearest_neighbours(
 
     Returns:
         Long frame with ``query``, ``rank`` (1..k), ``neighbour``, ``cosine``; ties
-        broken by row order. An all-zero row has cosine 0 to everything.
+        broken by row order. An all-zero row (e.g. an empty text) has cosine 0 to
+        everything and is never listed as a neighbour, so a query gets fewer than
+        ``k`` rows only when fewer non-zero rows exist.
     """
     from sklearn.metrics.pairwise import cosine_similarity
 
@@ -718,11 +726,14 @@ def nearest_neighbours(
         raise KeyError(f"queries {missing} are not among the labels")
     rows = [position[q] for q in queries]
     similarity = cosine_similarity(vectors[rows], vectors)
+    zero = _row_norms(vectors) == 0
     out = []
     for query, row, scores in zip(queries, rows, similarity, strict=True):
         scores = scores.copy()
         scores[row] = -np.inf
+        scores[zero] = -np.inf
         order = np.argsort(-scores, kind="stable")[:k]
+        order = order[np.isfinite(scores[order])]
         out += [
             {"query": query, "rank": r, "neighbour": labels[j], "cosine": scores[j]}
             for r, j in enumerate(order, start=1)

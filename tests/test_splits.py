@@ -37,17 +37,18 @@ def test_stratified_sizes_per_group(by, ratio):
     column = f"{by}_id"
     sizes = df.groupby(column).size()
     got = train.groupby(column).size().reindex(sizes.index, fill_value=0)
-    assert (got == np.round(ratio * sizes)).all()
+    assert (got == np.maximum(np.round(ratio * sizes), 1)).all()
 
 
-def test_stratified_rounds_half_to_even():
-    # 0.75 * 2 = 1.5 -> 2, 0.75 * 6 = 4.5 -> 4, 0.5 * 1 = 0.5 -> 0, 0.5 * 3 -> 2
+def test_stratified_rounds_half_to_even_with_one_training_row_at_least():
+    # 0.75 * 2 = 1.5 -> 2, 0.75 * 6 = 4.5 -> 4; 0.5 * 3 = 1.5 -> 2, and
+    # 0.5 * 1 = 0.5 -> 0, raised to the floor of one training row
     df = interactions({"a": 2, "b": 6})
     train, _ = stratified_split(df, ratio=0.75, by="user", seed=0)
     assert train.groupby("user_id").size().to_dict() == {"a": 2, "b": 4}
     df = interactions({"a": 1, "b": 3})
     train, _ = stratified_split(df, ratio=0.5, by="user", seed=0)
-    assert train.groupby("user_id").size().to_dict() == {"b": 2}
+    assert train.groupby("user_id").size().to_dict() == {"a": 1, "b": 2}
 
 
 def test_stratified_reproducible_disjoint_complete_and_input_untouched():
