@@ -1,6 +1,7 @@
 # Set-up and entry points of the notebook collection.
 #   make run-notebooks   create .venv, install, run every notebook on full MovieLens-100K
 #   make test            create .venv, install, run the test suite (notebooks in smoke mode)
+#   make bench           print fit and scoring times of the benchmark models
 #   make lab             open JupyterLab on notebooks/
 #   make lint            ruff on the package, tests and notebooks
 
@@ -15,7 +16,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run-notebooks test lab lint clean
+.PHONY: install run-notebooks test bench lab lint clean
 
 install: $(STAMP)
 
@@ -33,6 +34,9 @@ run-notebooks: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m rec_utils.bench
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

@@ -447,6 +447,8 @@ class MultDAE(Recommender):
     from generators seeded with it; the global random state is left untouched.
     """
 
+    label = "Mult-DAE"  # names the model in the progress bar and the log
+
     def __init__(
         self,
         hidden: int = 600,
@@ -522,7 +524,7 @@ class MultDAE(Recommender):
         generator = torch.Generator().manual_seed(self.seed)
         order_rng = np.random.RandomState(self.seed)
         self.history_ = []
-        bar = tqdm(range(self.epochs), desc="Mult-DAE", disable=not self.show_progress)
+        bar = tqdm(range(self.epochs), desc=self.label, disable=not self.show_progress)
         self.network_.train()
         for _ in bar:
             total = 0.0
@@ -537,7 +539,7 @@ class MultDAE(Recommender):
             self.history_.append(total / len(data))
             bar.set_postfix(loss=f"{self.history_[-1]:.2f}")
         self.network_.eval()
-        logger.info("Mult-DAE: final training loss %.3f", self.history_[-1])
+        logger.info("%s: final training loss %.3f", self.label, self.history_[-1])
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         import torch

@@ -12,7 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 def test_numbered_notebooks_exist():
     stems = [p.stem for p in NOTEBOOKS]
-    for prefix in ("00_", "01_", "02_", "03_", "04_", "05_"):
+    for prefix in ("00_", "01_", "02_", "03_", "04_", "05_", "06_", "07_"):
         assert any(s.startswith(prefix) for s in stems), f"no notebook {prefix}*"
 
 
