@@ -113,6 +113,8 @@ class Recommender:
         missing = [c for c in REQUIRED_COLUMNS if c not in train.columns]
         if missing:
             raise ValueError(f"training frame lacks column(s) {missing}")
+        if train.empty:
+            raise ValueError("training frame has no interactions: nothing to fit")
         train = train.assign(
             user_id=train["user_id"].astype(str), item_id=train["item_id"].astype(str)
         )
@@ -205,8 +207,8 @@ class Recommender:
         fewer candidates exist. No item appears twice in a list. Ties are broken
         by catalogue order.
         """
-        if k < 1:
-            raise ValueError(f"k must be at least 1, not {k}")
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"k must be a whole number of at least 1, not {k!r}")
         ids = as_id_array(user_ids)
         rows = self.user_rows(ids, on_unknown)
         scores = self.score(ids, on_unknown)

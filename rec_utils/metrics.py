@@ -42,12 +42,20 @@ RANKING_METRICS = (
 )
 
 
+def _require(frame: pd.DataFrame, name: str, columns=("user_id", "item_id")) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} frame lacks column(s) {missing}")
+
+
 def _truth_sets(truth: pd.DataFrame) -> dict[str, set[str]]:
+    _require(truth, "truth")
     frame = truth[["user_id", "item_id"]].astype(str).drop_duplicates()
     return {u: set(g) for u, g in frame.groupby("user_id")["item_id"]}
 
 
 def _rec_lists(recs: pd.DataFrame, k: int) -> dict[str, list[str]]:
+    _require(recs, "recommendations")
     frame = recs.assign(
         user_id=recs["user_id"].astype(str), item_id=recs["item_id"].astype(str)
     )

@@ -2,15 +2,17 @@
 
 ``python -m rec_utils.run_notebooks`` runs every ``notebooks/NN_*.ipynb`` in order
 on the full data; executed copies go to ``build/notebooks/`` and recorded
-metrics to ``build/metrics/``. A failing cell stops the run with exit status 1
-and a message naming the notebook and the cell; a cell running longer than the
-timeout is stopped and reported the same way.
+metrics to ``build/metrics/`` (with ``--smoke``: under ``build/smoke/``). A
+failing cell stops the run with exit status 1 and a message naming the notebook
+and the cell; a cell running longer than the timeout is stopped and reported the
+same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -102,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    if args.smoke and "REC_BUILD_DIR" not in os.environ:
+        # smoke results never overwrite the full run's notebooks and metrics
+        os.environ["REC_BUILD_DIR"] = str(build_dir() / "smoke")
     folder = project_root() / "notebooks"
     out_dir = build_dir() / "notebooks"
     parameters = {"SMOKE": True} if args.smoke else {}

@@ -382,3 +382,24 @@ def test_same_seed_records_identical_metrics(run_notebook, tmp_path):
     assert first["models"] and first["smoke"] is True
     assert any(k.endswith("_seconds") for m in first["models"].values() for k in m)
     assert _without_timings(second) == _without_timings(first)
+
+
+def test_recommend_rejects_a_fractional_k_and_fit_an_empty_frame():
+    from rec_utils.models import EASE
+
+    frame = pd.DataFrame(
+        {"user_id": ["1", "1", "2"], "item_id": ["a", "b", "a"], "rating": 4.0}
+    )
+    model = EASE(lam=1.0).fit(frame)
+    with pytest.raises(ValueError, match="k must be a whole number"):
+        model.recommend(["1"], k=2.5)
+    with pytest.raises(ValueError, match="no interactions"):
+        EASE().fit(frame.iloc[:0])
+
+
+def test_metrics_name_a_missing_column():
+    from rec_utils.metrics import ranking_metrics
+
+    truth = pd.DataFrame({"user_id": ["1"], "item_id": ["a"]})
+    with pytest.raises(ValueError, match=r"recommendations frame lacks.*item_id"):
+        ranking_metrics(pd.DataFrame({"user_id": ["1"]}), truth, k=1)
