@@ -427,13 +427,28 @@ def load_csv_dataset(
 
 
 def _decode(path: Path) -> str:
-    """The file's text: UTF-8 (BOM removed), else latin-1 with a log line."""
+    """The file's text: UTF-8 (BOM removed), else Windows-1252, else latin-1.
+
+    Windows-1252 is latin-1 plus curly quotes, dashes and the euro sign in bytes
+    0x80-0x9F, which latin-1 would turn into invisible control characters; a
+    file using the five bytes cp1252 leaves undefined is read as latin-1. Either
+    fallback is reported in a log line naming the encoding.
+    """
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        logger.info("%s is not UTF-8 (byte %d): read as latin-1", path, error.start)
-        return raw.decode("latin-1")
+        for encoding in ("cp1252", "latin-1"):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            logger.info(
+                "%s is not UTF-8 (byte %d): read as %s (latin-1 compatible)",
+                path, error.start, encoding,
+            )  # fmt: skip
+            return text
+        raise  # pragma: no cover - latin-1 decodes every byte
 
 
 def _read_table(path: Path, sep: str | None, required: tuple[str, ...]) -> pd.DataFrame:

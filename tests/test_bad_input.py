@@ -403,3 +403,11 @@ def test_metrics_name_a_missing_column():
     truth = pd.DataFrame({"user_id": ["1"], "item_id": ["a"]})
     with pytest.raises(ValueError, match=r"recommendations frame lacks.*item_id"):
         ranking_metrics(pd.DataFrame({"user_id": ["1"]}), truth, k=1)
+
+
+def test_windows_1252_quotes_read_correctly(tmp_path):
+    (tmp_path / "ratings.csv").write_text("user_id,item_id,rating\n1,2,4\n")
+    title = "It\u2019s \u201cHeat\u201d \u2013 Misérables"
+    (tmp_path / "items.csv").write_bytes(f"item_id,title\n2,{title}\n".encode("cp1252"))
+    data = load_csv_dataset(tmp_path / "ratings.csv", tmp_path / "items.csv")
+    assert data.items.loc[0, "title"] == title
