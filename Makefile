@@ -38,8 +38,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m rec_utils.bench
 
+# Jupyter refuses to run as root unless told (containers often run as root).
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rec_utils tests notebooks
