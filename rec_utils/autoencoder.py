@@ -41,6 +41,7 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 from torch import nn
@@ -332,28 +333,26 @@ class TokenAutoencoder:
     # -- outputs ------------------------------------------------------------------
     def transform(self, X) -> np.ndarray:
         """Codes ``z`` of the rows of ``X``: float32 array (n, widths[-1])."""
-        self._check_fitted()
-        X = _as_matrix(X)
-        out = []
-        with torch.no_grad():
-            for start in range(0, X.shape[0], 1024):
-                rows = np.arange(start, min(start + 1024, X.shape[0]))
-                out.append(self.net_.encoder(_dense_rows(X, rows)).numpy())
-        return np.concatenate(out).astype(np.float32)
+        return self._batched(X, lambda x: self.net_.encoder(x))
 
     def fit_transform(self, X) -> np.ndarray:
         return self.fit(X).transform(X)
 
     def reconstruct(self, X) -> np.ndarray:
         """Reconstructions ``x_hat`` (after the output activation), float32 (n, D)."""
+        return self._batched(
+            X, lambda x: self._activate(self.net_.decoder(self.net_.encoder(x)))
+        )
+
+    def _batched(self, X, forward, batch_size: int = 1024) -> np.ndarray:
+        """``forward`` over the rows of ``X`` in batches, without gradients."""
         self._check_fitted()
         X = _as_matrix(X)
         out = []
         with torch.no_grad():
-            for start in range(0, X.shape[0], 1024):
-                rows = np.arange(start, min(start + 1024, X.shape[0]))
-                raw = self.net_.decoder(self.net_.encoder(_dense_rows(X, rows)))
-                out.append(self._activate(raw).numpy())
+            for start in range(0, X.shape[0], batch_size):
+                rows = np.arange(start, min(start + batch_size, X.shape[0]))
+                out.append(forward(_dense_rows(X, rows)).numpy())
         return np.concatenate(out).astype(np.float32)
 
     def score_loss(self, X, rows: np.ndarray | None = None) -> float:
@@ -420,13 +419,10 @@ def reconstruction_diagnostics(X, X_hat: np.ndarray, threshold: float = 0.01) ->
 
 def genre_matrix(genres: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[str]]:
     """Multi-label indicator matrix (items x genres) and the genre names, sorted."""
-    names = sorted({g for row in genres for g in row})
-    index = {g: j for j, g in enumerate(names)}
-    Y = np.zeros((len(genres), len(names)), dtype=np.int64)
-    for i, row in enumerate(genres):
-        for g in row:
-            Y[i, index[g]] = 1
-    return Y, names
+    from .content import genre_features
+
+    flags, names = genre_features(pd.DataFrame({"genres": [list(g) for g in genres]}))
+    return flags.astype(np.int64), names
 
 
 def genre_prediction_score(

@@ -5,23 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from frames import frame
 
 from rec_utils.baselines import GenEASE, ImplicitALS, MultVAE, PureSVD, RP3beta
 from rec_utils.models import EASE
-
-
-def frame(rows) -> pd.DataFrame:
-    """``[(user, item, rating), ...]`` -> an interactions frame."""
-    users, items, ratings = zip(*rows, strict=True)
-    return pd.DataFrame(
-        {
-            "user_id": [str(u) for u in users],
-            "item_id": [str(i) for i in items],
-            "rating": np.asarray(ratings, dtype=float),
-            "timestamp": np.arange(len(rows)),
-        }
-    )
-
 
 # Two blocks: users 1-3 take items 1-3, users 4-6 take items 4-6; user 1 lacks
 # item 3 and user 4 lacks item 6: each one's best unseen item is in its block.

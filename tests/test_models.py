@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from frames import frame
 
 from rec_utils.models import (
     EASE,
@@ -17,20 +18,6 @@ from rec_utils.models import (
     grid_search,
     rating_metrics,
 )
-
-
-def frame(rows) -> pd.DataFrame:
-    """``[(user, item, rating), ...]`` -> an interactions frame."""
-    users, items, ratings = zip(*rows, strict=True)
-    return pd.DataFrame(
-        {
-            "user_id": [str(u) for u in users],
-            "item_id": [str(i) for i in items],
-            "rating": np.asarray(ratings, dtype=float),
-            "timestamp": np.arange(len(rows)),
-        }
-    )
-
 
 # a rates i1=4, i2=2, i3=5; b rates i1=2, i2=4, i4=3. Co-rated: i1, i2.
 # cosine over co-rated = (4*2 + 2*4) / (sqrt(16 + 4) * sqrt(4 + 16)) = 16/20 = 0.8

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from rec_utils.benchmark import COLUMNS
+
 pytestmark = pytest.mark.notebook
 
 FUSIONS = ["score_fusion_minmax", "score_fusion_zscore", "rank_fusion"]
 PARTS = ["ease", "item_knn", "user_knn_neighbours", "mult_dae", "content_tfidf"]
-METRICS = [
-    "map",
-    "map@10",
-    "ndcg@10",
-    "precision@10",
-    "recall@10",
-    "coverage@10",
-    "novelty@10",
-    "fit_seconds",
-    "recommend_seconds",
-]
+METRICS = COLUMNS
 
 
 @pytest.fixture(scope="module")
